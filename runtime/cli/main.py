@@ -1,4 +1,4 @@
-"""The ``copytrader`` command line. Subcommands are registered by their own modules."""
+"""The ``copytrader`` command line. Each subcommand lives in its own module with a ``register`` function."""
 
 from __future__ import annotations
 
@@ -8,19 +8,23 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="copytrader", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="copytrader",
+        description="Copy a Bybit master account into Bybit, Binance USD-M and Hyperliquid followers.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    # Imported here, not at module top, so `copytrader --help` stays fast and import has no side effects.
+    from runtime.cli import commands
+
+    for register in commands.REGISTRARS:
+        register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 2
-    result: int = handler(args)
+    result: int = args.handler(args)
     return result
 
 
