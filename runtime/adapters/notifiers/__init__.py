@@ -1,0 +1,1 @@
+"""Alert channels: one module per way out (Telegram, Twilio SMS, SNS, console, webhook, the in-process feed)."""
