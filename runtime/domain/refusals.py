@@ -22,6 +22,11 @@ class RefusalReason(StrEnum):
     ZERO_AFTER_ROUNDING = "zero_after_rounding"
     INSUFFICIENT_MARGIN = "insufficient_margin"
     LEVERAGE_SYNC_FAILED = "leverage_sync_failed"
+    # The follower's own risk controls (runtime/domain/risk.py): refusals of growth only, closes always pass.
+    COPYING_PAUSED = "copying_paused"
+    SYMBOL_NOT_ALLOWED = "symbol_not_allowed"
+    MAX_NOTIONAL_EXCEEDED = "max_notional_exceeded"
+    LEVERAGE_ABOVE_MAX = "leverage_above_max"
 
 
 MINIMUM_REASONS = frozenset({RefusalReason.BELOW_MIN_QTY, RefusalReason.BELOW_MIN_NOTIONAL})
@@ -158,3 +163,50 @@ def insufficient_margin(
         f"(wanted {decimal_str(requested)} {base}); add margin to the follower account or lower its sizing."
     )
     return Refusal(RefusalReason.INSUFFICIENT_MARGIN, message, rules.symbol, side, requested, available_margin)
+
+
+# ----- the follower's risk controls (runtime/domain/risk.py) ------------------------------------------------------
+
+
+def copying_paused(follower_id: str, symbol: str, side: Side, qty: Decimal) -> Refusal:
+    message = (
+        f"Order to {side.value.lower()} {decimal_str(qty)} {base_asset(symbol)} on {symbol} was not sent: copying "
+        f"is paused for follower {follower_id} (kill switch); closes and reductions still go through; resume with "
+        f"`copytrader follower resume {follower_id} --config FILE`."
+    )
+    return Refusal(RefusalReason.COPYING_PAUSED, message, symbol, side, qty)
+
+
+def symbol_not_allowed(
+    follower_id: str, master_symbol: str, symbol: str, side: Side, qty: Decimal, *, denied: bool
+) -> Refusal:
+    rule = "is in its symbols_deny list" if denied else "is not in its symbols_allow list"
+    message = (
+        f"Order to {side.value.lower()} {decimal_str(qty)} {base_asset(symbol)} on {symbol} was not sent: the "
+        f"master's {master_symbol} {rule} for follower {follower_id}; closes still go through; edit the list in "
+        f"the config if this symbol should be copied."
+    )
+    return Refusal(RefusalReason.SYMBOL_NOT_ALLOWED, message, symbol, side, qty)
+
+
+def max_notional_exceeded(
+    follower_id: str, symbol: str, side: Side, qty: Decimal, resulting_notional: Decimal, limit: Decimal
+) -> Refusal:
+    message = (
+        f"Order to {side.value.lower()} {decimal_str(qty)} {base_asset(symbol)} on {symbol} was not sent: the "
+        f"position would be worth {usd(resulting_notional)}, above follower {follower_id}'s "
+        f"max_notional_per_symbol of {usd(limit)}; raise the cap or lower the follower's sizing."
+    )
+    return Refusal(RefusalReason.MAX_NOTIONAL_EXCEEDED, message, symbol, side, qty, limit, resulting_notional)
+
+
+def leverage_above_max(
+    follower_id: str, symbol: str, side: Side, qty: Decimal, leverage: Decimal, limit: Decimal
+) -> Refusal:
+    message = (
+        f"Order to {side.value.lower()} {decimal_str(qty)} {base_asset(symbol)} on {symbol} was not sent: the "
+        f"position is margined at {decimal_str(leverage)}x, above follower {follower_id}'s max_leverage of "
+        f"{decimal_str(limit)}x (setting the leverage down failed or was changed by hand); set it to "
+        f"{decimal_str(limit)}x or less on the venue, or raise max_leverage."
+    )
+    return Refusal(RefusalReason.LEVERAGE_ABOVE_MAX, message, symbol, side, qty, limit)

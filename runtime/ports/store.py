@@ -135,6 +135,9 @@ class OrderOutcome(StrEnum):
     REFUSED = "refused"
     FAILED = "failed"
     RECONCILED = "reconciled"
+    # Nothing sent on purpose, with the reason in ``message`` (paused, already done for this master seq, on target).
+    # ``client_order_id`` is empty and ``qty`` zero when the skip concerns the whole job rather than one order.
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
