@@ -268,7 +268,10 @@ class BinanceClient:
                 maybe_sent = True
                 log.warning(
                     "binance %s: order %s unanswered (%s), attempt %d: looking it up",
-                    mask(self.config.api_key), order.client_order_id, reason, attempt,
+                    mask(self.config.api_key),
+                    order.client_order_id,
+                    reason,
+                    attempt,
                 )
                 found = await self._resolve(order, outcome.started_at)
                 if found is not None:

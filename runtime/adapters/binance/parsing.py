@@ -231,9 +231,7 @@ def parse_key_permissions(payload: Mapping[str, Any]) -> KeyPermissions:
     futures = payload.get("enableFutures")
     can_withdraw = withdrawals is not False
     can_trade = futures is True
-    detail = (
-        f"enableWithdrawals={withdrawals!r}, enableFutures={futures!r}, ipRestrict={payload.get('ipRestrict')!r}"
-    )
+    detail = f"enableWithdrawals={withdrawals!r}, enableFutures={futures!r}, ipRestrict={payload.get('ipRestrict')!r}"
     if futures is not True:
         detail += " (enable 'Futures' on the key; a key created before the futures account was opened cannot trade it)"
     return KeyPermissions(valid=True, can_trade_futures=can_trade, can_withdraw=can_withdraw, detail=detail)

@@ -94,14 +94,20 @@ def order_frame(order: Order, execution: str, now_ms: int, fill: Fill | None = N
 
 
 def account_frame(
-    positions: list[PositionView], wallet: WalletView | None, margin_type_of: MarginTypeOf, now_ms: int, *,
-    transaction_ms: int, reason: str = "ORDER",
+    positions: list[PositionView],
+    wallet: WalletView | None,
+    margin_type_of: MarginTypeOf,
+    now_ms: int,
+    *,
+    transaction_ms: int,
+    reason: str = "ORDER",
 ) -> dict[str, Any]:
     """``ACCOUNT_UPDATE`` with the USDT balance and the positions that changed."""
     balances = []
     if wallet is not None:
-        balances.append({"a": QUOTE_ASSET, "wb": num(wallet.wallet_balance), "cw": num(wallet.wallet_balance),
-                         "bc": "0"})
+        balances.append(
+            {"a": QUOTE_ASSET, "wb": num(wallet.wallet_balance), "cw": num(wallet.wallet_balance), "bc": "0"}
+        )
     return {
         "e": "ACCOUNT_UPDATE",
         "E": now_ms,

@@ -59,7 +59,7 @@ def decimal_param(params: Mapping[str, str], name: str, *, required: bool = Fals
 
 
 def bool_param(params: Mapping[str, str], name: str) -> bool | None:
-    """"true"/"false" in any case (python-binance sends Python bools as "True"/"False"); None when not sent."""
+    """ "true"/"false" in any case (python-binance sends Python bools as "True"/"False"); None when not sent."""
     value = params.get(name, "")
     if value == "":
         return None

@@ -228,17 +228,33 @@ def symbol_info(item: SimInstrument, precision: Precision) -> dict[str, Any]:
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": num(rules.tick_size), "maxPrice": "4529764",
-             "tickSize": num(rules.tick_size)},
-            {"filterType": "LOT_SIZE", "minQty": num(rules.min_qty), "maxQty": num(rules.max_qty),
-             "stepSize": num(rules.qty_step)},
-            {"filterType": "MARKET_LOT_SIZE", "minQty": num(rules.min_qty), "maxQty": num(rules.max_market_qty),
-             "stepSize": num(rules.qty_step)},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": num(rules.tick_size),
+                "maxPrice": "4529764",
+                "tickSize": num(rules.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": num(rules.min_qty),
+                "maxQty": num(rules.max_qty),
+                "stepSize": num(rules.qty_step),
+            },
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": num(rules.min_qty),
+                "maxQty": num(rules.max_market_qty),
+                "stepSize": num(rules.qty_step),
+            },
             {"filterType": "MAX_NUM_ORDERS", "limit": 200},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
             {"filterType": "MIN_NOTIONAL", "notional": num(rules.min_notional)},
-            {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
-             "multiplierDecimal": "4"},
+            {
+                "filterType": "PERCENT_PRICE",
+                "multiplierUp": "1.0500",
+                "multiplierDown": "0.9500",
+                "multiplierDecimal": "4",
+            },
         ],
         "orderTypes": ["LIMIT", "MARKET"],
         "timeInForce": ["GTC", "IOC"],
@@ -281,8 +297,14 @@ def leverage_bracket(symbol: str, max_leverage: Decimal) -> dict[str, Any]:
         "symbol": symbol,
         "notionalCoef": 1.0,
         "brackets": [
-            {"bracket": 1, "initialLeverage": int(max_leverage), "notionalCap": int(MAX_NOTIONAL), "notionalFloor": 0,
-             "maintMarginRatio": 0.004, "cum": 0.0}
+            {
+                "bracket": 1,
+                "initialLeverage": int(max_leverage),
+                "notionalCap": int(MAX_NOTIONAL),
+                "notionalFloor": 0,
+                "maintMarginRatio": 0.004,
+                "cum": 0.0,
+            }
         ],
     }
 

@@ -113,6 +113,10 @@ class OrderEndpoints:
 def _as_accepted(order: Order) -> Order:
     """The order as the venue acknowledged it, before any fill (what an ACK response shows)."""
     return replace(
-        order, status=OrderStatus.NEW, filled_qty=ZERO, avg_price=Decimal(0), cancel_reason=None,
+        order,
+        status=OrderStatus.NEW,
+        filled_qty=ZERO,
+        avg_price=Decimal(0),
+        cancel_reason=None,
         updated_ms=order.created_ms,
     )

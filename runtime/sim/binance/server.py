@@ -216,6 +216,7 @@ class BinanceSimulator(SimulatorServer):
             body = None
         account = body.get("account") if isinstance(body, dict) else None
         if not isinstance(account, str) or not account:
-            return web.json_response({"error": "account: is required (the account name)", "field": "account"},
-                                     status=400)
+            return web.json_response(
+                {"error": "account: is required (the account name)", "field": "account"}, status=400
+            )
         return web.json_response({"account": account, "expired": self.expire_listen_key(account)})

@@ -15,8 +15,11 @@ from runtime.domain.values import PositionIdx
 from runtime.sim.catalogue import SimInstrument
 from runtime.sim.model import Order, OrderStatus, RejectionKind
 
-POSITION_SIDE_OF_IDX = {int(PositionIdx.ONE_WAY): "BOTH", int(PositionIdx.HEDGE_LONG): "LONG",
-                        int(PositionIdx.HEDGE_SHORT): "SHORT"}
+POSITION_SIDE_OF_IDX = {
+    int(PositionIdx.ONE_WAY): "BOTH",
+    int(PositionIdx.HEDGE_LONG): "LONG",
+    int(PositionIdx.HEDGE_SHORT): "SHORT",
+}
 IDX_OF_POSITION_SIDE = {side: idx for idx, side in POSITION_SIDE_OF_IDX.items()}
 
 # Live-venue precisions where they differ from the tick/step decimals.

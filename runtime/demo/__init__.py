@@ -1,0 +1,1 @@
+"""`copytrader demo`: the simulators, the accounts, the engine, and a scenario played against them."""
