@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo sim bench clean
+.PHONY: install test lint typecheck unit demo sim bench synth lambda-asset clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy runtime lambdas tests
+	$(BIN)/mypy runtime lambdas tests infra app.py
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
@@ -35,5 +35,13 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.copy_cycle
 
+# CloudFormation templates into cdk.out (offline; no Docker, no AWS account needed).
+synth: $(STAMP)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out $(BIN)/python app.py
+
+# The Lambda code asset with its dependencies for arm64 (build/lambda), built without Docker.
+lambda-asset: $(STAMP)
+	$(BIN)/python -m infra.lambda_asset
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out build

@@ -1,0 +1,1 @@
+"""The stacks of one environment: data, secrets, messaging, alerting, compute, monitoring."""
