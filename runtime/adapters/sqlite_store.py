@@ -175,7 +175,10 @@ class SqliteStore:
                 "size = excluded.size, position_im = excluded.position_im, leverage = excluded.leverage, "
                 "entry_price = excluded.entry_price, lifecycle_id = excluded.lifecycle_id, "
                 "updated_ms = excluded.updated_ms, last_activity_ms = excluded.last_activity_ms "
-                "WHERE excluded.seq > master_snapshots.seq",
+                "WHERE excluded.seq > master_snapshots.seq "
+                # Bybit reports a leverage change under the leg's unchanged seq: same seq and size, new leverage.
+                "OR (excluded.seq = master_snapshots.seq AND excluded.size = master_snapshots.size "
+                "AND excluded.leverage <> master_snapshots.leverage)",
                 (
                     snapshot.master_id,
                     snapshot.symbol,

@@ -138,10 +138,15 @@ class MasterStream:
     async def stop(self) -> None:
         """Cancel the session loop and close the socket. Safe to call twice."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        # On Python 3.11 a cancellation that lands inside asyncio.wait_for(ws.send(...)) can be swallowed, so one
+        # cancel() is not always enough: keep cancelling until the session task has really ended.
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=0.5)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
 
     async def __aenter__(self) -> MasterStream:
         await self.start()

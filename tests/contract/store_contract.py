@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from typing import TypeVar
 
@@ -210,6 +211,16 @@ class StoreContract:
         newer = make_snapshot(105, size=Decimal("-0.25"), lifecycle=None)
         assert store.put_master_snapshot(newer) is True
         assert store.get_master_snapshot("master", "BTCUSDT", PositionIdx.ONE_WAY) == newer
+
+    def test_snapshot_same_seq_leverage_change_is_applied(self, store: StateStore) -> None:
+        # Bybit reports a leverage change on the leg's unchanged seq: it must reach the followers.
+        first = make_snapshot(100)
+        assert store.put_master_snapshot(first) is True
+        relevered = replace(first, leverage=first.leverage + 5)
+        assert store.put_master_snapshot(relevered) is True
+        assert store.get_master_snapshot("master", "BTCUSDT", PositionIdx.ONE_WAY) == relevered
+        assert store.put_master_snapshot(relevered) is False  # the same message again: a duplicate
+        assert store.put_master_snapshot(replace(first, size=first.size + 1, leverage=Decimal(50))) is False
 
     def test_snapshot_unknown_leg_is_none(self, store: StateStore) -> None:
         store.put_master_snapshot(make_snapshot(1))

@@ -176,11 +176,6 @@ def test_an_invalid_scenario_exits_2_naming_the_problem(tmp_path: Path, capsys: 
     assert "followers: " in err and "steps: " in err
 
 
-@pytest.mark.xfail(
-    reason="the snapshot store keeps only a higher seq, and Bybit reports a leverage change under the same seq, "
-    "so a leverage-only change reaches the followers with the next size change instead (docs/running.md)",
-    strict=False,
-)
 def test_the_leverage_change_reaches_every_follower_at_once(checks: dict[str, CheckResult]) -> None:
     changed = checks["leverage change"]
     assert {r.master_leverage for r in changed.records} == {D(5)}

@@ -1,0 +1,1 @@
+"""The AWS state backend: the DynamoDB ``StateStore``, its table schema, and the follower registry."""
