@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 
-from runtime.domain.values import ZERO, PositionIdx, Side, Venue
+from runtime.domain.values import ZERO, PositionIdx, Side, Venue, decimal_str
 from runtime.ports.store import OrderLogEntry, OrderOutcome, StateStore
 from runtime.services.jobs import HopTimes, OrderRecord, OrderStatus, SkipReason
 
@@ -97,6 +97,15 @@ class OrderLogWriter:
         return {name: round(now_wall - (now_mono - value) * 1000.0, 3) for name, value in stamps.items() if value}
 
     def order(self, scope: LogScope, record: OrderRecord, hops: HopTimes) -> None:
+        message, reason_code = record.message, record.reason_code
+        if record.shortfall > 0:
+            # Smart reduction: the log itself must say what could not be placed, not only the job outcome.
+            note = (
+                f"smart reduction: requested {decimal_str(record.requested_qty)}, placed {decimal_str(record.qty)}, "
+                f"shortfall {decimal_str(record.shortfall)}"
+            )
+            message = f"{message}; {note}" if message else note
+            reason_code = reason_code or "smart_reduced"
         self._store.append_order_log(
             OrderLogEntry(
                 client_order_id=record.client_order_id,
@@ -114,9 +123,9 @@ class OrderLogWriter:
                 lifecycle_id=scope.lifecycle_id,
                 venue_order_id=record.venue_order_id,
                 filled_qty=record.filled_qty,
-                reason_code=record.reason_code,
+                reason_code=reason_code,
                 error_kind=record.error_kind,
-                message=record.message,
+                message=message,
                 hops=self.epoch_hops(hops, record),
             )
         )
