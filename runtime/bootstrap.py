@@ -1,6 +1,7 @@
 """The composition root: ``AppConfig`` -> the wired engine (store, symbol map, venue clients, master feed, executor,
-local host, observers). Nothing here runs at import; ``build_engine`` constructs objects (opening the SQLite file is
-its only I/O), ``Engine.start`` connects.
+local host, observers, and around them the alert pipeline, the periodic audit and the master stream watch). Nothing
+here runs at import; ``build_engine`` constructs objects (opening the SQLite file is its only I/O), ``Engine.start``
+connects.
 
 Secrets come from the environment through the config's resolver (``runtime.config.credentials``) and are registered
 with one ``SecretRegistry``, which the adapters and the log filter share, so a key never reaches a log line.
@@ -16,21 +17,30 @@ from types import TracebackType
 from runtime.adapters.bybit import BybitClient, BybitConfig, BybitCredentials
 from runtime.adapters.common.blocking import BlockingCallRunner
 from runtime.adapters.common.redaction import SecretRegistry
+from runtime.adapters.notifiers.feed import AlertFeed
 from runtime.adapters.sqlite_store import SqliteStore
 from runtime.config import AppConfig, master_credentials, require_secrets
 from runtime.domain.symbols import SymbolMap
 from runtime.hosts.local import ChangeSink, FollowerAccount, HostSettings, LocalHost, MasterFeedPort
+from runtime.hosts.supervision import Supervisor
 from runtime.listener.build import build_master_feed
 from runtime.listener.master_feed import MasterFeedConfig
 from runtime.listener.master_rest import MasterRestConfig
 from runtime.listener.master_stream_config import MasterStreamConfig, StreamCredentials
+from runtime.listener.stream_stats import StreamStats
 from runtime.ports.exchange import ExchangeClient
 from runtime.ports.store import StateStore
+from runtime.services.alerts.dispatcher import AlertDispatcher, DeliveryPolicy
+from runtime.services.alerts.factory import build_alert_dispatcher
+from runtime.services.audit import AuditService, AuditSettings
+from runtime.services.audit_report import AuditReport
 from runtime.services.client_factory import ClientFactory
+from runtime.services.copy_alerts import CopyAlerts
 from runtime.services.executor import FollowerExecutor
 from runtime.services.follower_context import FollowerContext
 from runtime.services.observers import EngineCounters, EngineObserver, ObserverHub, StatusBoard
 from runtime.services.risk_gate import RiskGate
+from runtime.services.stream_alerts import MasterStreamWatch, StreamAlertSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,9 @@ class EngineTuning:
     check_keys: bool = True
     shutdown_timeout_s: float = 5.0
     blocking_threads: int = 64
+    alert_policy: DeliveryPolicy | None = None
+    stream_alerts: StreamAlertSettings | None = None
+    periodic_audit: bool = True  # False: audits run only on demand (``Engine.audit_once``)
 
 
 @dataclass
@@ -63,19 +76,44 @@ class Engine:
     observers: ObserverHub
     counters: EngineCounters
     board: StatusBoard
+    supervisor: Supervisor
+    alert_feed: AlertFeed | None = None
     _closed: bool = field(default=False, repr=False)
 
+    @property
+    def alerts(self) -> AlertDispatcher:
+        return self.supervisor.alerts
+
+    @property
+    def audit(self) -> AuditService:
+        return self.supervisor.audit
+
     async def start(self) -> None:
+        """The alert pipeline first (a start-up refusal is alerted), then the host, then the audit and stream
+        watch tasks."""
+        await self.supervisor.start_alerts()
         await self.host.start()
+        self.supervisor.start_watchers()
+
+    async def audit_once(self, *, grace_s: float | None = None) -> AuditReport:
+        """One audit pass now (alerts, dedup state and heal as the periodic pass); ``grace_s`` overrides the
+        configured grace period for this pass."""
+        return await self.supervisor.audit_once(grace_s=grace_s)
 
     async def stop(self) -> None:
-        """Stop the host, then close the venue clients, the blocking-call threads and the store (idempotent)."""
+        """Stop the audit and stream watch, the host, deliver the queued alerts, then close the venue clients, the
+        blocking-call threads and the store (idempotent)."""
         if self._closed:
             return
         self._closed = True
         try:
+            await self.supervisor.stop_watchers()
             await self.host.stop()
         finally:
+            try:
+                await self.supervisor.close_alerts()
+            except Exception:  # alerting must never stop the shutdown
+                log.exception("closing the alert pipeline failed")
             for client in (*self.clients.values(), self.master_client):
                 try:
                     await client.close()
@@ -101,11 +139,17 @@ def build_engine(
     tuning: EngineTuning | None = None,
     observers: Iterable[EngineObserver] = (),
     secrets: SecretRegistry | None = None,
+    alert_feed: AlertFeed | None = None,
 ) -> Engine:
-    """Wire the engine for ``config``. Raises ``MissingSecretError`` listing every unset secret variable."""
+    """Wire the engine for ``config``. Raises ``MissingSecretError`` listing every unset secret variable.
+    ``alert_feed`` receives every alert too (a live view, the demo's report)."""
     tuning = tuning or EngineTuning()
     require_secrets(config, environ)
     secrets = secrets or SecretRegistry()
+    # Built first: it only reads its secrets (no connection until start), so a failure here leaks nothing.
+    alerts = build_alert_dispatcher(
+        config.alerts, environ, policy=tuning.alert_policy, secrets=secrets, feed=alert_feed
+    )
     runner = BlockingCallRunner(max_workers=tuning.blocking_threads, thread_name_prefix="venue")
     store = SqliteStore(config.state.sqlite_path, pool_size=config.state.sqlite_pool_size)
     symbols = config.symbol_map()
@@ -127,7 +171,7 @@ def build_engine(
     gate = RiskGate(store, {follower.id: follower for follower in followers})
     executor = FollowerExecutor(store, contexts.values(), master_id=config.master.id, symbol_map=symbols, gate=gate)
     counters, board = EngineCounters(), StatusBoard()
-    hub = ObserverHub([counters, board, *observers])
+    hub = ObserverHub([counters, board, CopyAlerts(alerts.notify), *observers])
 
     def feed_factory(sink: ChangeSink) -> MasterFeedPort:
         stream = tuning.stream or MasterStreamConfig()
@@ -161,5 +205,26 @@ def build_engine(
             shutdown_timeout_s=tuning.shutdown_timeout_s,
             feed_stop_timeout_s=tuning.shutdown_timeout_s,
         ),
+        notify=alerts.notify,
     )
-    return Engine(config, store, symbols, secrets, runner, clients, master_client, executor, host, hub, counters, board)
+    audit = AuditService(
+        store,
+        {follower.id: clients[follower.id] for follower in followers},
+        {follower.id: follower for follower in followers},
+        symbols,
+        config.master.id,
+        notify=alerts.notify,
+        heal=host.enqueue_heal,  # called only with [engine] heal = true
+        settings=AuditSettings.from_engine(config.engine),
+    )
+
+    def stream_stats() -> StreamStats | None:
+        stats = getattr(host.feed, "stats", None)
+        return stats if isinstance(stats, StreamStats) else None
+
+    watch = MasterStreamWatch(stream_stats, alerts.notify, master_id=config.master.id, settings=tuning.stream_alerts)
+    supervisor = Supervisor(alerts, audit, watch, periodic_audit=tuning.periodic_audit)
+    return Engine(
+        config, store, symbols, secrets, runner, clients, master_client, executor, host, hub, counters, board,
+        supervisor, alert_feed,
+    )  # fmt: skip

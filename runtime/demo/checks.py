@@ -6,19 +6,23 @@ are read from the simulators' admin API, not through the engine, so the check do
 
 Per follower and master symbol (per leg when both are in hedge mode; netted for a one-way follower of a hedge
 master) a record holds the master size, the follower size, k, the ideal target, the deviation in venue quantity
-steps, the orders since the previous check (client ids, copy latency), refusals with reasons and alerts (none yet).
-It passes when the follower is exactly flat where the master is flat, within one step of its ideal target
-otherwise, or when the engine recorded a refusal with a reason (such as min notional) for it.
+steps, the orders since the previous check (client ids, copy latency), refusals with reasons and the alerts raised
+about that follower and symbol since the previous check. It passes when the follower is exactly flat where the
+master is flat, within one step of its ideal target otherwise, when the engine recorded a refusal with a reason
+(such as min notional) for it, or, for a paused follower (kill switch), when it holds no more than its target on the
+master's side (growth is refused while paused; closes go through).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from runtime.demo.alert_log import AlertLog, AlertSeen
+from runtime.demo.hosts import DemoEngine
 from runtime.demo.world import MASTER_ACCOUNT, DemoWorld
 from runtime.domain.sizing import LegTarget, net_target
 from runtime.domain.values import ZERO, PositionIdx, PositionMode, Venue, decimal_str
@@ -81,7 +85,7 @@ class CheckRecord:
     deviation_steps: Decimal
     orders: tuple[OrderSeen, ...]
     refusals: tuple[RefusalSeen, ...]
-    alerts: tuple[str, ...]
+    alerts: tuple[AlertSeen, ...]
     passed: bool
     note: str
     master_leverage: Decimal | None = None  # informational: a follower's leverage may be capped below the master's
@@ -103,10 +107,12 @@ class CheckResult:
 
 
 class Checker:
-    def __init__(self, world: DemoWorld, recorder: OutcomeRecorder) -> None:
+    def __init__(self, world: DemoWorld[DemoEngine], recorder: OutcomeRecorder, alerts: AlertLog | None = None) -> None:
         self.world = world
         self.recorder = recorder
+        self.alerts = alerts or AlertLog()
         self._cursor = 0
+        self._alert_cursor = 0
         self._count = 0
 
     async def check(self, step_index: int, name: str, timeout_s: float) -> CheckResult:
@@ -121,6 +127,11 @@ class Checker:
             held = await self._account(follower.venue, follower.id)
             for symbol in self._symbols(master.positions):
                 records += self._records(follower.id, symbol, master, held, outcomes)
+        fired, self._alert_cursor = self.alerts.since(self._alert_cursor)
+        records = [
+            replace(r, alerts=tuple(a for a in fired if a.follower_id == r.follower_id and a.symbol == r.symbol))
+            for r in records
+        ]
         label = name or f"check {self._count}"
         return CheckResult(self._count, step_index, label, settled, time.monotonic() - started, tuple(records))
 
@@ -269,6 +280,9 @@ class Checker:
             passed, note = bool(refusals), "no copy ratio stored for this lifecycle: the follower never sized it"
         elif deviation <= 1:
             passed, note = True, "within one step of the ideal target"
+        elif engine.store.is_follower_paused(follower_id):
+            passed = follower_size == 0 or (follower_size * ideal > 0 and abs(follower_size) <= abs(ideal) + step)
+            note = "paused (kill switch): growth is refused, closes go through; must not hold more than its target"
         else:
             passed, note = bool(refusals), "off target" + (" with a recorded refusal" if refusals else "")
         master_leverage, follower_leverage = leverages
@@ -288,7 +302,7 @@ class Checker:
             deviation_steps=deviation.quantize(Decimal("0.001")),
             orders=orders,
             refusals=refusals,
-            alerts=(),
+            alerts=(),  # filled by ``check`` from the alert log
             passed=passed,
             note=note,
             master_leverage=master_leverage,

@@ -1,6 +1,8 @@
 """The demo on screen: a rich live view while it runs, then a summary table of every check.
 
-Without a terminal (CI, a pipe) the live view is replaced by one plain line per step.
+Without a terminal (CI, a pipe) the live view is replaced by one plain line per step. Alerts are shown as they fire
+(the newest few under the steps in the live view; one line each without a terminal), and the summary lists every
+audit step's findings.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from runtime.cli.status_view import engine_view
+from runtime.demo.alert_log import AlertSeen
 from runtime.demo.checks import CheckResult
+from runtime.demo.operator import AuditRun
 from runtime.demo.player import StepEvent
 from runtime.demo.report import PASS, DemoRun
+from runtime.domain.audit import display_size
 from runtime.domain.values import decimal_str
 from runtime.services.observers import EngineCounters, StatusBoard
 
@@ -41,6 +46,7 @@ class DemoLiveView:
         self._venues: Mapping[str, str] = {}
         self._current = "starting the simulators and the engine"
         self._done: list[str] = []
+        self._alerts: list[AlertSeen] = []
         self._live = (
             Live(console=console, get_renderable=self._render, refresh_per_second=8, transient=True) if live else None
         )
@@ -82,10 +88,21 @@ class DemoLiveView:
         if self._live is None:
             self.console.print(line, highlight=False)
 
+    def on_alert(self, alert: AlertSeen) -> None:
+        self._alerts.append(alert)
+        if self._live is None:
+            self.console.print(Text(f"    alert {alert.headline()}", style=_SEVERITY_STYLE.get(alert.severity, "")))
+
     def _render(self) -> RenderableType:
         parts: list[RenderableType] = [Text(self.title, style="bold")]
         parts += [Text(line, style=_style(line)) for line in self._done[-8:]]
         parts.append(Text(f"> {self._current}", style="bold cyan"))
+        if self._alerts:
+            parts.append(Text(f"alerts ({len(self._alerts)}), newest last:", style="bold"))
+            parts += [
+                Text(f"  {alert.at_s:5.1f}s {alert.headline()}", style=_SEVERITY_STYLE.get(alert.severity, ""))
+                for alert in self._alerts[-5:]
+            ]
         if self._board is not None and self._counters is not None:
             parts.append(engine_view(self._board, self._counters, self._venues, self._connected()))
         return Group(*parts)
@@ -93,6 +110,9 @@ class DemoLiveView:
 
 def _style(line: str) -> str:
     return "red" if "FAILED" in line else "green"
+
+
+_SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 
 def summary_table(run: DemoRun) -> RenderableType:
@@ -121,7 +141,29 @@ def summary_table(run: DemoRun) -> RenderableType:
                         "yellow",
                     )
                 )
+    parts += [_audit_summary(audit) for audit in run.play.audits]
+    if run.alerts:
+        counts = ", ".join(f"{sum(a.severity == s for a in run.alerts)} {s}" for s in _SEVERITY_STYLE)
+        parts.append(Text(f"{len(run.alerts)} alerts ({counts}); every one is in the JSON report", style="bold"))
     return Group(*parts)
+
+
+def _audit_summary(audit: AuditRun) -> RenderableType:
+    report = audit.report
+    head = Text(f"audit {audit.index}. {audit.name} (grace {audit.grace_s:g} s): ", style="bold")
+    head.append(f"{len(report.discrepancies)} discrepancies, {report.legs_checked} legs checked")
+    lines: list[RenderableType] = [head]
+    for finding in report.findings:
+        heal = ", heal queued" if finding.heal_requested else ""
+        lines.append(
+            Text(
+                f"  {finding.follower_id} {finding.symbol}: {finding.kind.value} {finding.status.value} "
+                f"(expected {display_size(finding.expected)}, holds {display_size(finding.actual)}, "
+                f"{decimal_str(finding.deviation_pct)}% off{heal})",
+                "green" if not finding.is_open else "yellow",
+            )
+        )
+    return Group(*lines)
 
 
 def _check_table(check: CheckResult, title: Text) -> Table:

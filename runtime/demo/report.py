@@ -1,6 +1,7 @@
 """The demo's JSON report: every check's records and an overall ``verdict`` ("pass" or "fail").
 
 Numbers are strings, as in the scenario (Decimal text, never a float), except timings (seconds, milliseconds).
+Besides the checks: every audit step's findings (``audits``) and every alert raised during the run (``alerts``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from runtime.demo.alert_log import AlertSeen
 from runtime.demo.checks import CheckRecord, CheckResult
+from runtime.demo.operator import AuditRun
 from runtime.demo.player import PlayResult
 from runtime.demo.scenario import Scenario
 from runtime.domain.values import decimal_str
@@ -29,6 +32,8 @@ class DemoRun:
     duration_s: float
     counters: dict[str, object]
     setup_error: str = ""
+    alerts: tuple[AlertSeen, ...] = ()
+    host: str = "local"  # runtime.demo.hosts: where the engine ran
 
     @property
     def error(self) -> str:
@@ -45,6 +50,7 @@ def build_report(run: DemoRun) -> dict[str, Any]:
     return {
         "scenario": run.scenario.name,
         "description": run.scenario.description,
+        "host": run.host,
         "verdict": run.verdict,
         "error": run.error,
         "started_at": run.started_at.astimezone(UTC).isoformat(timespec="seconds"),
@@ -72,7 +78,25 @@ def build_report(run: DemoRun) -> dict[str, Any]:
             for event in run.play.steps
         ],
         "checks": [check_json(check) for check in checks],
+        "audits": [audit_json(audit) for audit in run.play.audits],
+        "alerts": [alert.to_json() for alert in run.alerts],
         "engine": _plain(run.counters),
+    }
+
+
+def audit_json(audit: AuditRun) -> dict[str, Any]:
+    """An audit step: its findings (kind, follower, symbol, expected, actual, deviation, alerted / realerted /
+    suppressed / resolved) and the legs it left out with the reason (in_grace, paused, ...)."""
+    report = audit.report.to_dict()
+    return {
+        "audit": audit.index,
+        "name": audit.name,
+        "step": audit.step_index + 1,
+        "grace_s": audit.grace_s,
+        "legs_checked": report["legs_checked"],
+        "discrepancies": report["discrepancies"],
+        "findings": report["findings"],
+        "skipped": report["skipped"],
     }
 
 
@@ -116,7 +140,7 @@ def record_json(record: CheckRecord) -> dict[str, Any]:
             {"client_order_id": refusal.client_order_id, "reason": refusal.reason, "message": refusal.message}
             for refusal in record.refusals
         ],
-        "alerts": list(record.alerts),
+        "alerts": [alert.to_json() for alert in record.alerts],
         "master_leverage": _optional(record.master_leverage),
         "follower_leverage": _optional(record.follower_leverage),
         "passed": record.passed,

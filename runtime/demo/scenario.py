@@ -9,56 +9,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from runtime.config.errors import format_path
 from runtime.config.model import SizingConfig
+from runtime.demo.scenario_steps import (
+    STEP_KINDS,
+    Amount,
+    AuditStep,
+    CheckStep,
+    CloseAllStep,
+    DisconnectStep,
+    FollowerOrderStep,
+    KillSwitchStep,
+    LeverageStep,
+    MarkStep,
+    OrderStep,
+    PauseStep,
+    ResumeStep,
+    ScenarioModel,
+    Seconds,
+    Step,
+    WaitStep,
+)
 from runtime.domain.symbols import SymbolMap
-from runtime.domain.values import PositionIdx, PositionMode, Side, Venue, to_decimal
+from runtime.domain.values import PositionIdx, PositionMode, Venue
+
+# The step models live in scenario_steps; they are re-exported here, where callers have always imported them.
+__all__ = [
+    "STEP_KINDS", "AuditStep", "CheckStep", "CloseAllStep", "DisconnectStep", "FollowerOrderStep", "KillSwitchStep",
+    "LeverageStep", "MarkStep", "OrderStep", "PauseStep", "ResumeStep", "Scenario", "ScenarioError",
+    "ScenarioFollower", "ScenarioMaster", "ScenarioSizing", "Step", "WaitStep", "load_scenario", "parse_scenario",
+]  # fmt: skip
 
 DOCS = "docs/scenarios.md"
-
-
-def _exact_number(value: object) -> object:
-    if isinstance(value, bool):
-        raise PydanticCustomError("number_type", "must be a number written as a string, not true/false")
-    if isinstance(value, float):
-        raise PydanticCustomError(
-            "float_number",
-            'is a JSON float ({value}); numbers are strings in scenarios so no digit is lost: write "{value}"',
-            {"value": repr(value)},
-        )
-    if isinstance(value, (str, int, Decimal)):
-        try:
-            return to_decimal(value)
-        except (TypeError, ValueError):
-            raise PydanticCustomError("number_parsing", 'is not a number; write e.g. "0.5"') from None
-    raise PydanticCustomError("number_type", 'must be a number written as a string, e.g. "0.5"')
-
-
-def _seconds(value: object) -> object:
-    # A duration is a timing, not money: a JSON number is fine here, and so is a string.
-    if isinstance(value, bool):
-        raise PydanticCustomError("seconds_type", "must be a number of seconds, not true/false")
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise PydanticCustomError("seconds_parsing", 'must be a number of seconds, e.g. "1.5"') from None
-    return value
-
-
-Amount = Annotated[Decimal, BeforeValidator(_exact_number), Field(gt=0)]
-Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0, le=600)]
-
-
-class ScenarioModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class ScenarioSizing(ScenarioModel):
@@ -108,50 +96,13 @@ class ScenarioFollower(ScenarioModel):
         return self
 
 
-class LeverageStep(ScenarioModel):
-    do: Literal["leverage"]
-    symbol: str
-    leverage: Amount
-
-
-class OrderStep(ScenarioModel):
-    do: Literal["order"]
-    symbol: str
-    side: Side
-    qty: Amount
-    reduce_only: bool = False
-    position_idx: PositionIdx = PositionIdx.ONE_WAY
-
-
-class MarkStep(ScenarioModel):
-    do: Literal["mark"]
-    symbol: str
-    price: Amount
-
-
-class DisconnectStep(ScenarioModel):
-    do: Literal["disconnect"]
-
-
-class WaitStep(ScenarioModel):
-    do: Literal["wait"]
-    seconds: Seconds
-
-
-class CheckStep(ScenarioModel):
-    do: Literal["check"]
-    name: str = ""  # extension: a label shown in the report and the summary
-    timeout_s: Seconds | None = None  # extension: how long to wait for the followers to settle
-
-
-Step = Annotated[LeverageStep | OrderStep | MarkStep | DisconnectStep | WaitStep | CheckStep, Field(discriminator="do")]
-STEP_KINDS = ("leverage", "order", "mark", "disconnect", "wait", "check")
-
-
 class Scenario(ScenarioModel):
     name: str = "scenario"  # extension
     description: str = ""  # extension
     settle_timeout_s: Seconds = 15.0  # extension: the default wait of a check
+    # The demo's audit: a check before an audit step has already waited for the copies, so no grace is needed.
+    audit_grace_s: Seconds = 0.0  # extension: the grace period of an audit step that does not give its own
+    heal: bool = False  # extension: the engine's heal mode ([engine] heal): the audit queues a HEAL job per finding
     marks: dict[str, Amount] = Field(default_factory=dict)
     master: ScenarioMaster
     followers: tuple[ScenarioFollower, ...] = Field(min_length=1)
@@ -165,7 +116,10 @@ class Scenario(ScenarioModel):
                 raise _at(f"followers[{index}].id", f"'{follower.id}' is used twice (or is 'master'); ids must differ")
             seen.add(follower.id)
         hedge_master = self.master.position_mode is PositionMode.HEDGE
+        followers = {follower.id: follower for follower in self.followers}
         for index, step in enumerate(self.steps):
+            if isinstance(step, (FollowerOrderStep, PauseStep, ResumeStep, CloseAllStep)):
+                _check_follower_step(index, step, followers)
             if isinstance(step, OrderStep):
                 if hedge_master and step.position_idx is PositionIdx.ONE_WAY:
                     raise _at(f"steps[{index}].position_idx", "the master is in hedge mode: give 1 (long) or 2 (short)")
@@ -178,7 +132,11 @@ class Scenario(ScenarioModel):
     def symbols(self) -> list[str]:
         """Every master symbol the scenario names, in first-mention order."""
         names = list(self.marks)
-        names += [step.symbol for step in self.steps if isinstance(step, (LeverageStep, OrderStep, MarkStep))]
+        names += [
+            step.symbol
+            for step in self.steps
+            if isinstance(step, (LeverageStep, OrderStep, MarkStep, FollowerOrderStep))
+        ]
         return list(dict.fromkeys(names))
 
     def check_symbols(self, symbols: SymbolMap, listed: Mapping[Venue, Sequence[str]]) -> None:
@@ -199,6 +157,24 @@ class Scenario(ScenarioModel):
                     )
         if problems:
             raise ScenarioError(None, problems)
+
+
+def _check_follower_step(
+    index: int, step: FollowerOrderStep | KillSwitchStep, followers: Mapping[str, ScenarioFollower]
+) -> None:
+    follower = followers.get(step.follower)
+    if follower is None:
+        known = ", ".join(followers)
+        raise _at(f"steps[{index}].follower", f"'{step.follower}' is not one of the followers ({known})")
+    if not isinstance(step, FollowerOrderStep):
+        return
+    hedge = follower.position_mode is PositionMode.HEDGE
+    if hedge and step.position_idx is PositionIdx.ONE_WAY:
+        raise _at(
+            f"steps[{index}].position_idx", f"follower {follower.id} is in hedge mode: give 1 (long) or 2 (short)"
+        )
+    if not hedge and step.position_idx is not PositionIdx.ONE_WAY:
+        raise _at(f"steps[{index}].position_idx", f"is only for a hedge-mode follower; {follower.id} is one-way")
 
 
 def _at(field: str, message: str) -> PydanticCustomError:

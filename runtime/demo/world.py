@@ -2,7 +2,8 @@
 
 Accounts are created through each simulator's admin API. The credentials it hands out go into ``os.environ`` under
 generated variable names and the engine's ``AppConfig`` names only those variables, exactly as a real deployment's
-config does. The state store is a fresh SQLite file in a temporary directory.
+config does. The engine is built by the host's ``EngineFactory`` (``runtime.demo.hosts``): locally its state store
+is a fresh SQLite file in a temporary directory; on ``aws-local`` the followers are registered on a fresh local AWS.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, overload
 
 import aiohttp
 from pybit.unified_trading import HTTP
+from typing_extensions import TypeVar
 
 from runtime.adapters.common.redaction import SecretRegistry
 from runtime.adapters.common.retry import RetryPolicy
+from runtime.adapters.notifiers.feed import AlertFeed
 from runtime.bootstrap import Engine, EngineTuning, build_engine
 from runtime.config import AppConfig
+from runtime.demo.hosts import DemoEngine, EngineFactory
 from runtime.demo.scenario import Scenario, ScenarioFollower
 from runtime.domain.values import PositionIdx, PositionMode, Side, Venue, decimal_str
 from runtime.listener.master_rest import MasterRestConfig
@@ -123,15 +127,20 @@ class MasterTrader:
         return dict(answer["result"])
 
 
+# ``DemoWorld`` without a type argument is the local host's world (``Engine``, with everything tests reach into);
+# the player and the checks take ``DemoWorld[DemoEngine]``, which every host's world is (covariant).
+EngineT = TypeVar("EngineT", bound=DemoEngine, covariant=True, default=Engine)
+
+
 @dataclass
-class DemoWorld:
+class DemoWorld(Generic[EngineT]):
     scenario: Scenario
     cluster: SimulatorCluster
     admin: SimAdmin
     session: aiohttp.ClientSession
     master: MasterTrader
     config: AppConfig
-    engine: Engine
+    engine: EngineT
     state_dir: tempfile.TemporaryDirectory[str]
     env_names: list[str]
 
@@ -180,10 +189,39 @@ class DemoWorld:
             self.state_dir.cleanup()
 
 
+@overload
 async def start_world(
-    scenario: Scenario, *, observers: Iterable[EngineObserver] = (), secrets: SecretRegistry | None = None
-) -> DemoWorld:
-    """Start the simulators, create the accounts, start the engine. The caller must ``stop()`` the world."""
+    scenario: Scenario,
+    *,
+    observers: Iterable[EngineObserver] = (),
+    secrets: SecretRegistry | None = None,
+    alert_feed: AlertFeed | None = None,
+    engine_factory: None = None,
+) -> DemoWorld[Engine]: ...
+
+
+@overload
+async def start_world(
+    scenario: Scenario,
+    *,
+    observers: Iterable[EngineObserver] = (),
+    secrets: SecretRegistry | None = None,
+    alert_feed: AlertFeed | None = None,
+    engine_factory: EngineFactory,
+) -> DemoWorld[DemoEngine]: ...
+
+
+async def start_world(
+    scenario: Scenario,
+    *,
+    observers: Iterable[EngineObserver] = (),
+    secrets: SecretRegistry | None = None,
+    alert_feed: AlertFeed | None = None,
+    engine_factory: EngineFactory | None = None,
+) -> DemoWorld[DemoEngine]:
+    """Start the simulators, create the accounts, start the engine (``engine_factory``, default the local host's
+    ``build_engine``). The caller must ``stop()`` the world."""
+    build: EngineFactory = engine_factory or build_engine
     cluster = SimulatorCluster()
     await cluster.start()
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
@@ -231,18 +269,18 @@ async def start_world(
                 },
                 "followers": followers,
                 "state": {"sqlite_path": str(Path(state_dir.name) / "copytrader-demo.db")},
-                "engine": {"pending_fill_timeout_s": 1.0},
+                "engine": {"pending_fill_timeout_s": 1.0, "heal": scenario.heal},
                 "alerts": {"console": False},
             }
         )
-        world = DemoWorld(
+        world: DemoWorld[DemoEngine] = DemoWorld(
             scenario,
             cluster,
             admin,
             session,
             MasterTrader(_master_http(master_keys, bybit_url)),
             config,
-            build_engine(config, tuning=DEMO_TUNING, observers=observers, secrets=secrets),
+            build(config, tuning=DEMO_TUNING, observers=observers, secrets=secrets, alert_feed=alert_feed),
             state_dir,
             env_names,
         )

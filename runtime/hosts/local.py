@@ -12,6 +12,10 @@ Start-up, in this order, so nothing trades before it is safe to:
 5. one SYNC job per follower x master leg is queued (level-triggered: followers already on target place nothing);
 6. the master stream starts.
 ``stop`` stops the feed first (no new changes), then lets running jobs finish (see ``FollowerWorkers.stop``).
+
+A start-up refusal (a key that can withdraw or cannot trade, a position mode that cannot be set) is also raised as
+a **critical** alert through ``notify`` (the engine starts its alert pipeline before the host), and the audit's
+heal mode reaches the follower's queue through ``enqueue_heal``.
 """
 
 from __future__ import annotations
@@ -28,17 +32,19 @@ from runtime.domain.errors import ExchangeError
 from runtime.domain.events import Lifecycle, MasterPositionChanged
 from runtime.domain.master_messages import PositionMsg
 from runtime.domain.positions import LegKey
-from runtime.domain.values import PositionMode, Venue
+from runtime.domain.values import PositionIdx, PositionMode, Venue
 from runtime.ports.exchange import ExchangeClient
 from runtime.ports.store import MasterSnapshot, StateStore
+from runtime.services.alerts.model import Alert, Severity
 from runtime.services.dispatcher import Dispatcher, JobFilter, allow_all, wall_clock_ms
-from runtime.services.jobs import JobReason
+from runtime.services.jobs import FollowerJob, JobReason
 from runtime.services.observers import ObserverHub
 from runtime.services.workers import FollowerWorkers, JobExecutor
 
 log = logging.getLogger(__name__)
 
 ChangeSink = Callable[[MasterPositionChanged], Awaitable[None]]
+Notify = Callable[[Alert], None]
 
 
 class LegSource(Protocol):
@@ -119,6 +125,7 @@ class LocalHost:
         job_filter: JobFilter = allow_all,
         settings: HostSettings | None = None,
         wall_ms: Callable[[], int] = wall_clock_ms,
+        notify: Notify | None = None,
     ) -> None:
         self.master_id = master_id
         self.store = store
@@ -131,6 +138,7 @@ class LocalHost:
         self._recover = recover
         self._job_filter = job_filter
         self._wall_ms = wall_ms
+        self._notify = notify
         self._workers: FollowerWorkers | None = None
         self._dispatcher: Dispatcher | None = None
         self.feed: MasterFeedPort | None = None
@@ -152,9 +160,11 @@ class LocalHost:
 
     async def start(self) -> None:
         if self.settings.check_keys:
-            await self._check_keys()
+            await self._refusing_start(self._check_keys(), "KeyRefused", "API key refused at start-up")
         if self.settings.set_position_modes:
-            await self._ensure_position_modes()
+            await self._refusing_start(
+                self._ensure_position_modes(), "PositionModeRefused", "Position mode could not be set at start-up"
+            )
         if self._recover is not None:
             await self._recover()
         self._workers = FollowerWorkers(self._executor, self.observers)
@@ -177,6 +187,20 @@ class LocalHost:
         log.info("start-up sync %s: %d legs x %d followers queued", round_id, len(legs), len(ids))
         await self.feed.start(lifecycles)
         self.started = True
+
+    async def _refusing_start(self, check: Awaitable[None], kind: str, title: str) -> None:
+        """Run a start-up check; a refusal is alerted as critical (the engine is not copying) and re-raised."""
+        try:
+            await check
+        except StartupError as exc:
+            if self._notify is not None:
+                text = "copytrader did not start:\n" + "\n".join(f"- {problem}" for problem in exc.problems)
+                alert = Alert(f"startup:{self.master_id}:{kind}", kind, Severity.CRITICAL, title, text, self._wall_ms())
+                try:
+                    self._notify(alert)
+                except Exception:  # notify never raises by contract; the refusal itself must still surface
+                    log.exception("could not hand the start-up alert to the notifier")
+            raise
 
     async def _check_keys(self) -> None:
         checks: list[Awaitable[str | None]] = [
@@ -236,6 +260,20 @@ class LocalHost:
         legs = [snap.leg for snap in self.store.list_master_snapshots(self.master_id)]
         jobs = self.dispatcher.sync_jobs(legs, round_id or f"{reason.value}-{self._wall_ms()}", reason)
         return len(jobs)
+
+    async def enqueue_heal(self, follower_id: str, symbol: str, position_idx: PositionIdx, sync_round: str) -> None:
+        """The audit's heal callback: a HEAL job on the follower's queue, run by the normal executor path (it only
+        enqueues; raises ``UnknownFollowerError`` / ``WorkersStoppedError``, which the audit records)."""
+        snapshot = self.store.get_master_snapshot(self.master_id, symbol, position_idx)
+        job = FollowerJob(
+            follower_id=follower_id,
+            symbol=symbol,
+            position_idx=position_idx,
+            trigger_seq=snapshot.seq if snapshot is not None else 0,
+            reason=JobReason.HEAL,
+            sync_round=sync_round,
+        )
+        self.workers.submit(job)
 
     def is_idle(self) -> bool:
         return self._workers is None or self._workers.is_idle()

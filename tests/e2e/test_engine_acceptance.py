@@ -188,8 +188,10 @@ async def test_insufficient_margin_places_the_smart_reduced_order_and_records_th
             log = world.order_log(follower_id)
             assert [(e.outcome, e.qty, e.reason_code) for e in log] == [
                 (OrderOutcome.REFUSED, wanted[follower_id], "insufficient_margin"),
-                (OrderOutcome.PLACED, reduced[follower_id], ""),
+                (OrderOutcome.PLACED, reduced[follower_id], "smart_reduced"),
             ]
+            shortfall = wanted[follower_id] - reduced[follower_id]
+            assert f"shortfall {shortfall.normalize():f}" in log[1].message
             assert record(opened, follower_id, "SOLUSDT").follower_size == reduced[follower_id]
             assert venue_trades(await world.venue_orders(follower_id)) == [("Buy", reduced[follower_id], False, 0)]
 

@@ -85,7 +85,10 @@ def test_every_mistake_is_reported_with_its_path() -> None:
         'steps[1].qty: is a JSON float (0.5); numbers are strings in scenarios so no digit is lost: write "0.5"'
         in found
     )
-    assert "steps[2].do: must be one of leverage, order, mark, disconnect, wait, check" in found
+    assert (
+        "steps[2].do: must be one of leverage, order, mark, disconnect, wait, check, audit, follower_order, pause, "
+        "resume, close_all" in found
+    )
     assert any(p.startswith("followers[0].sizing.margin_pct:") and "did you mean 0.2?" in p for p in found)
     assert any(p.startswith("followers[1].colour: is not a known field") for p in found)
 

@@ -121,7 +121,7 @@ async def test_insufficient_margin_places_the_smart_reduced_order_and_records_th
     assert refused.client_order_id != placed.client_order_id
     assert venue.size() == D("0.196") and len(venue.placed) == 1
     assert [e.outcome for e in kit.log("f")] == [OrderOutcome.REFUSED, OrderOutcome.PLACED]
-    placed_entry = [e for e in kit.log("f") if e.outcome is OrderOutcome.PLACED][0]
+    placed_entry = next(e for e in kit.log("f") if e.outcome is OrderOutcome.PLACED)
     assert placed_entry.reason_code == "smart_reduced"
     assert "requested 0.3, placed 0.196, shortfall 0.104" in placed_entry.message
 

@@ -1,0 +1,1 @@
+"""The audit Lambda (see handler.py)."""

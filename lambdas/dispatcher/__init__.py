@@ -1,0 +1,1 @@
+"""The dispatcher Lambda (see handler.py)."""

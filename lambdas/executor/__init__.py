@@ -1,0 +1,1 @@
+"""The executor Lambda (see handler.py)."""

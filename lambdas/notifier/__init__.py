@@ -1,0 +1,1 @@
+"""The notifier Lambda (see handler.py)."""
