@@ -46,7 +46,8 @@ def run_demo_command(args: argparse.Namespace) -> int:
     from runtime.demo.runner import run_demo
     from runtime.demo.scenario import ScenarioError, load_scenario
 
-    console = Console()
+    # Piped output (CI, a log file) gets a table wide enough to read rather than rich's 80-column default.
+    console = Console() if sys.stdout.isatty() else Console(width=140)
     try:
         scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
     except ScenarioError as exc:

@@ -48,7 +48,8 @@ def run_engine_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"copytrader run: invalid configuration\n{exc}", file=sys.stderr)
         return 2
-    console = Console()
+    # Piped output (CI, a log file) gets a table wide enough to read rather than rich's 80-column default.
+    console = Console() if sys.stdout.isatty() else Console(width=140)
     secrets = SecretRegistry()
     handler = configure_logging(console, secrets, level=logging.DEBUG if args.verbose else logging.INFO)
     try:
