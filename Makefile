@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy runtime lambdas tests infra app.py
+	$(BIN)/mypy runtime lambdas tests infra app.py benchmarks
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
