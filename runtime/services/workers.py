@@ -77,6 +77,9 @@ class FollowerWorkers:
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopping = False
+        # Jobs queued or running over all lanes, kept as a count: summing every lane after every job made a cycle
+        # O(followers^2) (docs/benchmarks.md).
+        self._pending = 0
 
     # --- set-up and intake ---------------------------------------------------------------------------------------
 
@@ -106,6 +109,7 @@ class FollowerWorkers:
             self._observer.job_coalesced(job)
             return False
         lane.waiting.append(replace(job, enqueued_at=self._clock()))
+        self._pending += 1
         self._idle.clear()
         lane.wake.set()
         self._observer.job_queued(job)
@@ -129,7 +133,7 @@ class FollowerWorkers:
         return sum(lane.backlog for lane in self._lanes.values())
 
     def is_idle(self) -> bool:
-        return self.backlog() == 0
+        return self._pending == 0
 
     async def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until no job is queued or running; False on timeout."""
@@ -162,6 +166,7 @@ class FollowerWorkers:
                 self._observer.job_finished(job, outcome)
             finally:
                 lane.running = None
+                self._pending -= 1
                 if self.is_idle():
                     self._idle.set()
 
@@ -176,6 +181,7 @@ class FollowerWorkers:
             if not run_queued and lane.waiting:
                 count = len(lane.waiting)
                 lane.waiting.clear()
+                self._pending -= count
                 dropped += count
                 self._observer.jobs_discarded(lane.follower_id, count)
             lane.wake.set()
@@ -196,5 +202,6 @@ class FollowerWorkers:
                 self._observer.jobs_discarded(lane.follower_id, len(lane.waiting))
                 lane.waiting.clear()
             lane.running = None
+        self._pending = 0
         self._idle.set()
         return dropped
