@@ -4,6 +4,7 @@ log) like any other copy."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -19,6 +20,13 @@ from runtime.services.jobs import FollowerJob, JobReason
 
 if TYPE_CHECKING:
     from runtime.hosts.aws import AwsServices
+
+
+log = logging.getLogger(__name__)
+
+# An executor invocation lives at most 60 s (infra/function_settings.py); a claim unfinished for three times that
+# cannot still be in flight, so the audit may look it up at the venue and record what it finds.
+STALE_CLAIM_AGE_MS = 180_000
 
 
 def wall_clock_ms() -> int:
@@ -47,8 +55,35 @@ def heal_publisher(
     return heal
 
 
+async def resolve_stale_claims(services: AwsServices, *, older_than_ms: int = STALE_CLAIM_AGE_MS) -> int:
+    """Resolve claims an executor left unfinished (it died between the exchange call and the record).
+
+    The local host does this at start-up; Lambdas have no start-up, and a redelivered job that finds the follower
+    already on target never reaches its old claim, so the scheduled audit does it. Each claim is looked up at the
+    venue by client id: found -> RECONCILED, never seen -> FAILED. Returns how many were resolved.
+    """
+    stale = services.store.unfinished_claims(older_than_ms=older_than_ms)
+    if not stale:
+        return 0
+    for follower_id in sorted({claim.follower_id for claim in stale}):
+        try:
+            await services.executor_for(follower_id)  # the executor needs the follower's client to look it up
+        except Exception:
+            log.exception("%s: cannot resolve its unfinished claims now; the next audit tries again", follower_id)
+    report = await services.executor().recover(older_than_ms=older_than_ms)
+    if report.claims:
+        log.warning(
+            "resolved %d unfinished claims: %d reconciled, %d never reached the venue",
+            len(report.claims),
+            len(report.reconciled),
+            len(report.failed),
+        )
+    return len(report.claims)
+
+
 async def run_audit(services: AwsServices, metrics: CopyMetrics) -> AuditReport:
-    """One audit pass; its alerts are delivered (to SNS) before this returns."""
+    """One audit pass, after resolving stale claims; its alerts are delivered (to SNS) before this returns."""
+    await resolve_stale_claims(services)
     audit = await services.audit(heal=heal_publisher(services.follower_orders))
     try:
         report = await audit.run_once()
