@@ -17,32 +17,9 @@ from runtime.adapters.sqs.messages import decode_master_change
 from runtime.hosts import aws_names as names
 from runtime.hosts.aws import current_services
 from runtime.hosts.aws_batch import fifo_processor, message_age_ms
-from runtime.hosts.aws_observability import (
-    CopyMetrics,
-    LocalLambdaContext,
-    configure_lambda_logging,
-    lambda_logger,
-    lambda_tracer,
-)
+from runtime.hosts.aws_observability import LambdaEntry
 
-logger = lambda_logger()
-tracer = lambda_tracer()
-copy_metrics = CopyMetrics()
-
-
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    response: dict[str, Any] = _handle(event, context or LocalLambdaContext("copytrader-dispatcher"))
-    return response
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    configure_lambda_logging(logger)
-    try:
-        return _work(event, context)
-    finally:
-        copy_metrics.flush()  # EMF to stdout (only when something was counted)
+entry = LambdaEntry("copytrader-dispatcher")
 
 
 def _work(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -51,7 +28,10 @@ def _work(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         age = message_age_ms(record)
         if age is not None:
-            copy_metrics.latency(names.Hop.LISTENER_TO_DISPATCHER, age)
+            entry.metrics.latency(names.Hop.LISTENER_TO_DISPATCHER, age)
         fan_out.fan_out(decode_master_change(record.body))
 
     return dict(process_partial_response(event, record_handler, fifo_processor(), context))
+
+
+handler = entry.handler(_work)

@@ -15,7 +15,9 @@ import importlib.util
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -126,3 +128,37 @@ class CopyMetrics:
     def flush(self) -> None:
         if self.metrics.metric_set:
             self.metrics.flush_metrics()
+
+
+LambdaWork = Callable[[dict[str, Any], Any], dict[str, Any]]
+LambdaHandler = Callable[..., dict[str, Any]]
+
+
+class LambdaEntry:
+    """The Powertools wiring every handler shares: a logger and tracer (created at import, as their decorators
+    need; no I/O), the contract's metrics flushed after every invocation, the engine's loggers routed through the
+    JSON handler, and a stand-in context for calls outside Lambda (tests, the local AWS host)."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.logger = lambda_logger()
+        self.tracer = lambda_tracer()
+        self.metrics = CopyMetrics()
+
+    def handler(self, work: LambdaWork) -> LambdaHandler:
+        """``handler(event, context=None)`` running ``work`` inside the wiring."""
+
+        @self.logger.inject_lambda_context
+        @self.tracer.capture_lambda_handler
+        def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            configure_lambda_logging(self.logger)
+            try:
+                return work(event, context)
+            finally:
+                self.metrics.flush()  # EMF to stdout (only when something was counted)
+
+        def entry(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+            response: dict[str, Any] = handle(event, context or LocalLambdaContext(self.function_name))
+            return response
+
+        return entry
